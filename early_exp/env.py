@@ -39,6 +39,15 @@ class Env:
     def expert(self, task:str)->list: raise NotImplementedError
     def admissible(self)->list|None: return None
     def instructions(self)->str: return ''
+    def policy_messages(self, state:str)->list:
+        "The chat messages that ask a policy for the next action at `state`."
+        sys = [dict(role='system', content=self.instructions())] if self.instructions() else []
+        return sys + [dict(role='user', content=f"{state}\n\nRespond with the next action only.")]
+    def parse_action(self, text:str)->str:
+        "The action in a model's output: tolerant; unparseable text is returned as is and the env answers it."
+        lines = [l.strip() for l in str(text).strip().strip('`').splitlines() if l.strip()]
+        a = lines[-1] if lines else ''
+        return re.sub(r'^(action|next action)\s*:\s*', '', a, flags=re.I).strip().strip('`').strip()
     def render_state(self)->str:
         "$s_i$ as text; environments override this to add task description, history window, tool docs."
         return self.observations[-1]

@@ -1,0 +1,73 @@
+"The command line as a user scripts it: outputs, exit codes, and one clear line for every bad input."
+import os, shutil
+from datasets import load_from_disk
+from conftest import cli
+
+def one_line_error(p):
+    assert p.returncode != 0, p.stdout
+    err = p.stderr.strip()
+    assert 'Traceback' not in err, err
+    assert len(err.splitlines()) == 1, err
+    return err
+
+def test_envs_lists_both():
+    p = cli('envs')
+    assert p.returncode == 0, p.stderr
+    lines = {l.split()[0]: l for l in p.stdout.splitlines()}
+    assert ' ok ' in lines['bfcl'] + ' ' and ' ok ' in lines['scienceworld'] + ' '
+
+def test_tasks_bfcl_train_and_ood():
+    p = cli('tasks', '--env', 'bfcl', '--split', 'train')
+    assert p.returncode == 0 and len(p.stdout.split()) == 150
+    q = cli('tasks', '--env', 'bfcl', '--split', 'miss_func', '--limit', '5')
+    assert q.stdout.split() == [f'multi_turn_miss_func_{i}' for i in range(5)] or len(q.stdout.split()) == 5
+
+def test_play_bfcl_expert_succeeds():
+    p = cli('play', '--env', 'bfcl', '--task', 'multi_turn_base_0', '--expert')
+    assert p.returncode == 0, p.stderr
+    last = p.stdout.strip().splitlines()[-1]
+    assert 'success=True' in last, last
+
+def test_play_bfcl_from_stdin_bad_actions_are_observations():
+    p = cli('play', '--env', 'bfcl', '--task', 'multi_turn_base_0', input="__import__('os').system('echo pwned')\nls(\nend_turn()\n")
+    assert p.returncode == 0, p.stderr
+    assert 'pwned' not in p.stdout
+    assert p.stdout.count('valid=False') == 2
+    assert 'success=' in p.stdout.strip().splitlines()[-1]
+
+def test_play_scienceworld_expert_reaches_100():
+    task = cli('tasks', '--env', 'scienceworld', '--split', 'train', '--match', '^find-plant/', '--limit', '1').stdout.split()[0]
+    p = cli('play', '--env', 'scienceworld', '--task', task, '--expert')
+    assert p.returncode == 0, p.stderr
+    last = p.stdout.strip().splitlines()[-1]
+    assert 'score=100' in last and 'success=True' in last, last
+
+def test_unknown_env_task_split():
+    assert "unknown environment 'nope'" in one_line_error(cli('tasks', '--env', 'nope', '--split', 'train'))
+    one_line_error(cli('play', '--env', 'bfcl', '--task', 'multi_turn_base_99999', '--expert'))
+    one_line_error(cli('play', '--env', 'scienceworld', '--task', 'no-such-task/0', '--expert'))
+    one_line_error(cli('tasks', '--env', 'bfcl', '--split', 'nosplit'))
+
+def test_missing_java_is_one_line(tmp_path):
+    p = cli('tasks', '--env', 'scienceworld', '--split', 'dev', env={'PATH': str(tmp_path)})  # no java on PATH
+    assert 'Java' in one_line_error(p)
+
+def test_malformed_dataset_dirs(tmp_path):
+    (tmp_path/'junk').mkdir()
+    (tmp_path/'junk'/'x.txt').write_text('not a dataset')
+    assert 'not a saved dataset' in one_line_error(cli('rollout', '--env', 'bfcl', '--expert', tmp_path/'junk', '--out', tmp_path/'r'))
+    one_line_error(cli('rollout', '--expert', tmp_path/'nothing-here', '--out', tmp_path/'r2'))
+
+def test_expert_and_rollout_outputs_load(tmp_path):
+    e, r = tmp_path/'expert', tmp_path/'rollout'
+    p = cli('expert', '--env', 'bfcl', '--split', 'train', '--limit', '3', '--out', e)
+    assert p.returncode == 0, p.stderr
+    ex = load_from_disk(str(e))
+    assert {'state', 'action'} <= set(ex.column_names) and len(ex) > 3
+    p = cli('rollout', '--env', 'bfcl', '--expert', e, '--k', '4', '--sampler', 'uniform', '--out', r)
+    assert p.returncode == 0, p.stderr
+    ro = load_from_disk(str(r))
+    assert {'state', 'action', 'next_state'} <= set(ro.column_names)
+    assert len(ro) == 4*len(ex)
+    # the rollout names the wrong env: refused in one line
+    assert 'not scienceworld' in one_line_error(cli('rollout', '--env', 'scienceworld', '--expert', e, '--out', tmp_path/'x'))

@@ -93,6 +93,8 @@ def collect(items:list, out, cls)->Dataset:
     shards = Path(out)/'shards'
     rows = [r for it in items if (shards/shard_name(it)).exists() for r in _read_rows(shards/shard_name(it))]
     ds = Dataset.from_list(rows, features=features(cls)) if rows else Dataset.from_dict({k:[] for k in features(cls)}, features=features(cls))
+    from datasets.utils.logging import disable_progress_bar
+    disable_progress_bar()
     ds.save_to_disk(str(out))
     return ds
 

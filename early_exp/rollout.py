@@ -86,24 +86,22 @@ def _jsonable(info):
     return {k:v for k,v in info.items() if isinstance(v, (str, int, float, bool, type(None))) and k != 'admissible'}
 
 # %% ../notebooks/12_rollouts.ipynb 12
+class _Worker(dict):
+    "What a worker process holds: its environment, the expert steps by task, and the proposer."
+    def close(self): self['env'].close()
+
 def _rollout_init(cfg):
     from datasets import load_from_disk
-    env = make(cfg['env'], **cfg['env_kwargs'])
     by_task = {}
     for r in load_from_disk(cfg['expert']): by_task.setdefault(r['task'], []).append(from_row(ExpertStep, r))
     proposer = PolicyProposer(cfg['model'], tuple(cfg['temperatures']), cfg['k']) if cfg['sampler']=='policy' else None
-    return dict(env=env, by_task=by_task, proposer=proposer, cfg=cfg, close=env.close)
+    return _Worker(env=make(cfg['env'], **cfg['env_kwargs']), by_task=by_task, proposer=proposer, cfg=cfg)
 
-def _rollout_rows(state, task):
-    cfg, env = state['cfg'], state['env']
-    steps = sorted(state['by_task'][task], key=lambda s: s.step)
-    props = state['proposer'](env, [s.state for s in steps], cfg['seed']) if state['proposer'] else None
+def _rollout_rows(w, task):
+    cfg, env = w['cfg'], w['env']
+    steps = sorted(w['by_task'][task], key=lambda s: s.step)
+    props = w['proposer'](env, [s.state for s in steps], cfg['seed']) if w['proposer'] else None
     return [to_row(r) for r in rollout_task(env, steps, cfg['k'], cfg['seed'], props, cfg['verify'])]
-
-class _State(dict):
-    def close(self): self['close']()
-
-def _init(cfg): return _State(_rollout_init(cfg))
 
 def rollout_job(expert_dir,        # an expert dataset written by `expert_job`
                 out,               # output directory
@@ -132,7 +130,7 @@ def rollout_job(expert_dir,        # an expert dataset written by `expert_job`
                verify=verify, env_kwargs=env_kwargs)
     out = Path(out)
     check_job(out, cfg)
-    r = run_sharded(tasks, _init, (cfg,), _rollout_rows, out, workers, desc=f'rollout {name} K={k}')
+    r = run_sharded(tasks, _rollout_init, (cfg,), _rollout_rows, out, workers, desc=f'rollout {name} K={k}')
     ds = collect(tasks, out, RolloutTriple)
     with make(name, **env_kwargs) as env: counts = check_rollouts(expert, ds, env.canonical)
     print(f"rollout {name}: {len(tasks)} tasks ({r['skipped']} already done, {r['failed']} failed), "

@@ -31,7 +31,7 @@ def test_play_bfcl_expert_succeeds():
 def test_play_bfcl_from_stdin_bad_actions_are_observations():
     p = cli('play', '--env', 'bfcl', '--task', 'multi_turn_base_0', input="__import__('os').system('echo pwned')\nls(\nend_turn()\n")
     assert p.returncode == 0, p.stderr
-    assert 'pwned' not in p.stdout
+    assert 'pwned' not in [l.strip() for l in p.stdout.splitlines()]  # echoed as '> ...', never executed
     assert p.stdout.count('valid=False') == 2
     assert 'success=' in p.stdout.strip().splitlines()[-1]
 

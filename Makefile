@@ -11,12 +11,12 @@ setup:
 
 # The main job on the embedded default: D_expert of BFCL's training split (the paper's 75% of base),
 # D_rollout with K=10 structurally sampled alternatives per expert state, and K=3 alternatives proposed
-# by SmolLM2-135M-Instruct itself on a few tasks (the policy sampler).
+# by SmolLM2-135M-Instruct itself on one task (the policy sampler; ~5 min of CPU for its ~2k-token prompts).
 main: setup
 	$(BIN)/early-exp expert --env bfcl --split train --out $(RUNS)/bfcl/expert
 	$(BIN)/early-exp rollout --env bfcl --expert $(RUNS)/bfcl/expert --k 10 --sampler uniform --out $(RUNS)/bfcl/rollout-uniform
-	$(BIN)/early-exp expert --env bfcl --split train --limit 3 --out $(RUNS)/bfcl/expert-3
-	$(BIN)/early-exp rollout --env bfcl --expert $(RUNS)/bfcl/expert-3 --k 3 --sampler policy --model smollm2 --temperature 1.0 --out $(RUNS)/bfcl/rollout-policy
+	$(BIN)/early-exp expert --env bfcl --split train --limit 1 --out $(RUNS)/bfcl/expert-1
+	$(BIN)/early-exp rollout --env bfcl --expert $(RUNS)/bfcl/expert-1 --k 3 --sampler policy --model smollm2 --temperature 1.0 --out $(RUNS)/bfcl/rollout-policy
 	$(BIN)/python -c "from datasets import load_from_disk as l; [print(p, l(p)) for p in ['$(RUNS)/bfcl/expert', '$(RUNS)/bfcl/rollout-uniform', '$(RUNS)/bfcl/rollout-policy']]"
 
 # All tests: the notebooks (nbdev_test) and tests/ (pytest).

@@ -30,5 +30,7 @@ rm -f "$CONSTRAINTS"
 if ! command -v java >/dev/null 2>&1; then
   say "missing: Java 17 (ScienceWorld needs it): apt-get install -y openjdk-17-jre-headless"
 fi
+# The embedded default model, rebuilt once from its GGUF file into the cache (~20 s the first time).
+"$VENV/bin/python" -c "from early_exp.models import smollm2_path; print(\"[setup] SmolLM2-135M-Instruct:\", smollm2_path())" || say "could not build SmolLM2 (see above); --model tiny still works"
 "$VENV/bin/early-exp" envs || true
 say "done: activate with 'source $VENV/bin/activate'"

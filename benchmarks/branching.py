@@ -1,16 +1,17 @@
 """Branching benchmark: cost of taking K alternatives from every expert state, ours against the naive way.
 
-Ours is the rollout pipeline itself (`rollout_task`: walk the expert trajectory, branch each state by snapshot or
-fast exact replay). Naive rebuilds every (state, alternative) from scratch through the official API: ScienceWorld's
+Ours is what the rollout pipeline does (`rollout_task` without the sampling, which both sides share): walk the
+expert trajectory and branch each state by snapshot or fast exact replay. Naive rebuilds every (state, alternative) from scratch through the official API: ScienceWorld's
 `env.load` + `env.reset` + `env.step` for the expert prefix, then the alternative; BFCL's reset + replay.
 Prints wall time and environment operations per (state, alternative), and the ratio.
 
     python benchmarks/branching.py [--k 3] [--sw-tasks 3] [--bfcl-tasks 20]
 """
-import argparse, time, sys
+import argparse, random, time, sys
 from collections import Counter
 from early_exp.env import make, expert_steps
-from early_exp.rollout import rollout_task
+from early_exp.env import branch_here
+from early_exp.rollout import alternatives
 
 class Counting:
     "Forwards every attribute of `obj`, counting the method calls made through it."
@@ -33,21 +34,31 @@ def count_ops(env):
             setattr(env, m, (lambda f, m: lambda *a, **kw: (counts.update([m]), f(*a, **kw))[1])(f, m))
     return counts
 
-def bench(env, tasks, k):
+def bench(env, tasks, k, seed=0):
     counts = count_ops(env)
-    plans = [(t, expert_steps(env, t)) for t in tasks]   # gold paths cached before timing
+    plans = []                                            # gold paths and alternatives, chosen before timing
+    for t in tasks:
+        steps = expert_steps(env, t); env.reset(t); alts = []
+        for s in steps:
+            alts.append(alternatives(env, s.action, k, random.Random(f"{seed}:{s.key}")))
+            env.step(s.action)
+        plans.append((t, steps, alts))
     counts.clear(); t0 = time.perf_counter(); triples = []
-    for t, steps in plans: triples += [(t, r) for r in rollout_task(env, steps, k)]
+    for t, steps, alts in plans:                          # ours: walk the expert path, branch at every state
+        env.reset(t)
+        for s, al in zip(steps, alts):
+            triples += [(t, s.step, a, st.observation) for (a, _), (st, _) in zip(al, branch_here(env, [a for a, _ in al]))]
+            env.step(s.action)
     ours_s, ours_ops = time.perf_counter()-t0, sum(counts.values())
     n = len(triples)
     counts.clear(); t0 = time.perf_counter()
-    expert = {t: [s.action for s in steps] for t, steps in plans}
-    for t, r in triples:
-        env.replay(t, expert[t][:r.step], fast=False)
-        st = env.step(r.action)
-        assert st.observation == r.next_state, (t, r.step, r.action)   # the naive path agrees with ours
+    expert = {t: [s.action for s in steps] for t, steps, _ in plans}
+    for t, i, a, obs in triples:                          # naive: rebuild every (state, alternative) from scratch
+        env.replay(t, expert[t][:i], fast=False)
+        st = env.step(a)
+        assert st.observation == obs, (t, i, a)          # the naive path agrees with ours
     naive_s, naive_ops = time.perf_counter()-t0, sum(counts.values())
-    return dict(env=env.name, tasks=len(tasks), states=sum(len(s) for _, s in plans), pairs=n,
+    return dict(env=env.name, tasks=len(tasks), states=sum(len(s) for _, s, _ in plans), pairs=n,
                 ours_ms=1000*ours_s/n, naive_ms=1000*naive_s/n, ours_ops=ours_ops/n, naive_ops=naive_ops/n,
                 speedup=naive_s/ours_s)
 

@@ -173,8 +173,27 @@ def canonical_action(text:str)->str:
     return srcs[0] if len(srcs) == 1 else '[' + ', '.join(srcs) + ']'
 
 # %% ../notebooks/03_bfcl.ipynb 18
+def _fresh_defaults(cls:type)->type:
+    "Give every call of `cls`'s methods its own copy of mutable default arguments (patched once, in place)."
+    import inspect, functools
+    def wrap(f, sig, mutable):
+        @functools.wraps(f)
+        def method(*args, **kwargs):
+            b = sig.bind_partial(*args, **kwargs)
+            for k, v in mutable.items():
+                if k not in b.arguments: b.arguments[k] = copy.deepcopy(v)
+            return f(*b.args, **b.kwargs)
+        return method
+    for name, f in inspect.getmembers(cls, inspect.isfunction):
+        sig = inspect.signature(f)
+        mutable = {p.name: p.default for p in sig.parameters.values() if isinstance(p.default, (list, dict, set))}
+        if mutable and not hasattr(f, '__wrapped__'): setattr(cls, name, wrap(f, sig, mutable))
+    return cls
+
 @lru_cache(maxsize=None)
-def backend_class(cls:str)->type: return getattr(importlib.import_module(CLASS_FILE_PATH_MAPPING[cls]), cls)
+def backend_class(cls:str)->type:
+    "The backend class `cls`, with mutable default arguments made per call."
+    return _fresh_defaults(getattr(importlib.import_module(CLASS_FILE_PATH_MAPPING[cls]), cls))
 
 def load_instances(entry:dict)->dict:
     "Fresh backend instances of `entry`'s classes, loaded with its initial configuration."
@@ -206,7 +225,7 @@ def execute(instances:dict, # class name -> backend instance
         except Exception as e: out.append(f"Error during execution: {e}")
     return out
 
-# %% ../notebooks/03_bfcl.ipynb 21
+# %% ../notebooks/03_bfcl.ipynb 23
 from bfcl_eval.eval_checker.multi_turn_eval import multi_turn_utils
 from bfcl_eval.eval_checker.multi_turn_eval.multi_turn_checker import multi_turn_checker, multi_turn_irrelevance_checker
 
@@ -241,7 +260,7 @@ def official_check(entry:dict,     # a BFCL entry (with `ground_truth`)
         for k in [k for k in g if k.startswith(model + '_')]: del g[k]
     return res
 
-# %% ../notebooks/03_bfcl.ipynb 24
+# %% ../notebooks/03_bfcl.ipynb 26
 def _cut(s:str, n:int)->str: return s if len(s) <= n else s[:n] + f" ...[{len(s)-n} more characters]"
 
 class BFCL(Env):
@@ -349,7 +368,7 @@ class BFCL(Env):
         self.actions, self.observations, self.last = list(actions), list(observations), last
         self.instances, self.turn, self.done, self.decoded, self.log, self.result = copy.deepcopy(mine)
 
-# %% ../notebooks/03_bfcl.ipynb 27
+# %% ../notebooks/03_bfcl.ipynb 29
 _GENERIC = ('test', 'file.txt', 'notes', 'document', 'temp', 'hello world', 'user', 'USD')
 
 def _enum(desc:str)->list:

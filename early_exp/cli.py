@@ -6,9 +6,10 @@
 from __future__ import annotations
 import argparse, json, os, sys
 from .env import ENVS, EnvError, make, missing
+from .models import ModelError
 
 # %% auto 0
-__all__ = ['cmd_envs', 'cmd_tasks', 'cmd_play', 'cmd_expert', 'cmd_rollout', 'parser', 'main']
+__all__ = ['cmd_envs', 'cmd_tasks', 'cmd_play', 'cmd_expert', 'cmd_reflect', 'cmd_star', 'cmd_rollout', 'parser', 'main']
 
 # %% ../notebooks/20_cli.ipynb 5
 def cmd_envs(args):
@@ -55,6 +56,19 @@ def cmd_expert(args):
     from early_exp.expert import expert_job
     expert_job(args.env, args.split, args.out, args.limit, args.match, args.workers)
 
+def cmd_reflect(args):
+    "Write self-reflections (monologue ending in the expert action) for the expert steps that have rollouts."
+    from early_exp.reflection import reflect_job
+    reflect_job(args.expert, args.rollout, args.out, model=args.model, endpoint=args.endpoint, k_alts=args.k,
+                temperature=args.temperature, max_new_tokens=args.max_new_tokens, workers=args.workers,
+                limit=args.limit, seed=args.seed)
+
+def cmd_star(args):
+    "Write STaR rationales for the expert actions, kept only where the model concludes the expert's action."
+    from early_exp.baselines import star_job
+    star_job(args.expert, args.out, model=args.model, endpoint=args.endpoint, temperature=args.temperature,
+             max_new_tokens=args.max_new_tokens, workers=args.workers, limit=args.limit, seed=args.seed)
+
 def cmd_rollout(args):
     "Write D_rollout (K alternatives per expert state) to a dataset directory."
     from early_exp.rollout import rollout_job
@@ -88,15 +102,27 @@ def parser()->argparse.ArgumentParser:
     q.add_argument('--verify', action='store_true', help='compare every branch with a fresh replay (slow)')
     q.add_argument('--out', required=True)
     q.set_defaults(fn=cmd_rollout)
+    for name, fn in (('reflect', cmd_reflect), ('star', cmd_star)):
+        q = sub.add_parser(name, help=fn.__doc__)
+        q.add_argument('--env', help='checked against the expert dataset'); q.add_argument('--expert', required=True, help='expert dataset directory')
+        if name == 'reflect':
+            q.add_argument('--rollout', required=True, help='rollout dataset directory')
+            q.add_argument('--k', type=int, help='alternatives shown per state (default: all)')
+        q.add_argument('--model', default='smollm2', help="generator: 'smollm2', 'tiny', a path, a hub id, or the served name with --endpoint")
+        q.add_argument('--endpoint', help='an OpenAI-compatible server, e.g. http://localhost:8000/v1 (vLLM)')
+        q.add_argument('--temperature', type=float, default=0.7); q.add_argument('--max-new-tokens', type=int, default=512 if name == 'reflect' else 384)
+        q.add_argument('--limit', type=int, help='at most this many expert states'); q.add_argument('--seed', type=int, default=0)
+        q.add_argument('--workers', type=int, default=1); q.add_argument('--out', required=True)
+        q.set_defaults(fn=fn)
     return p
 
 def main(argv=None):
     "Entry point of the `early-exp` console script."
     args = parser().parse_args(argv)
-    if getattr(args, 'env', None) and args.cmd == 'rollout':
+    if getattr(args, 'env', None) and args.cmd in ('rollout', 'reflect', 'star'):
         _check_env_matches(args)
     try: args.fn(args)
-    except (EnvError, ValueError, FileNotFoundError, NotImplementedError) as e:
+    except (EnvError, ModelError, ValueError, FileNotFoundError, NotImplementedError) as e:
         print(f"early-exp {args.cmd}: error: {e}", file=sys.stderr); sys.exit(2)
     except KeyboardInterrupt:
         print(f"early-exp {args.cmd}: interrupted; re-run the same command to resume", file=sys.stderr); sys.exit(130)
@@ -104,6 +130,6 @@ def main(argv=None):
 def _check_env_matches(args):
     from early_exp.notation import load_records
     try: envs = set(load_records(args.expert)['env'])
-    except ValueError as e: print(f"early-exp rollout: error: {e}", file=sys.stderr); sys.exit(2)
+    except ValueError as e: print(f"early-exp {args.cmd}: error: {e}", file=sys.stderr); sys.exit(2)
     if envs != {args.env}:
-        print(f"early-exp rollout: error: {args.expert} holds {sorted(envs)} steps, not {args.env}", file=sys.stderr); sys.exit(2)
+        print(f"early-exp {args.cmd}: error: {args.expert} holds {sorted(envs)} steps, not {args.env}", file=sys.stderr); sys.exit(2)

@@ -95,7 +95,7 @@ def collect(items:list, out, cls)->Dataset:
     ds = Dataset.from_list(rows, features=features(cls)) if rows else Dataset.from_dict({k:[] for k in features(cls)}, features=features(cls))
     from datasets.utils.logging import disable_progress_bar
     disable_progress_bar()
-    ds.save_to_disk(str(out))
+    ds.save_to_disk(str(out), num_shards=1 if len(ds) == 0 else None)  # datasets 5.2 cannot reload 0 shards
     return ds
 
 # %% ../notebooks/11_expert.ipynb 12

@@ -176,7 +176,7 @@ def concludes_with(env:Env, text:str, action:str)->bool:
 # %% ../notebooks/14_reflection.ipynb 20
 BANNED = (r'\bexpert', r'\bcorrect (action|answer|choice)', r'\bright (action|answer)\b', r'\bground[- ]?truth',
           r'\baction\s*#?\s*\d', r'\balternative\s*(action\s*)?#?\s*\d', r'\boption\s*#?\s*\d', r'\bchoice\s*#?\s*\d',
-          r'\bas an ai\b', r'\blanguage model\b', r'\b(the|this|my) prompt\b', r'\b(the|these) instructions\b',
+          r'\b(as )?an ai\b', r'\blanguage model\b', r'\b(the|this|my) prompt\b', r'\b(the|these) instructions\b',
           r'\b(given|provided) (information|list|options|actions|instructions|outcomes?)\b', r'\bmonologue\b',
           r'\binternal reasoning\b', r'\bthe (list|set) of (other )?(actions|options|alternatives)\b')
 
@@ -307,14 +307,16 @@ def collect_judged(items:list, # task ids, in output order
     fd = Features({**fk, **{k: Value(v) for k, v in DROPPED_EXTRA.items()}})
     ds = lambda rs, f: Dataset.from_list(rs, features=f) if rs else Dataset.from_dict({k: [] for k in f}, features=f)
     kept_ds, dropped_ds = ds(kept, fk), ds(dropped, fd)
-    kept_ds.save_to_disk(str(out)); dropped_ds.save_to_disk(str(Path(out)/'dropped'))
+    for d, p in ((kept_ds, Path(out)), (dropped_ds, Path(out)/'dropped')):   # one shard even when empty, or it cannot be loaded
+        d.save_to_disk(str(p), num_shards=1 if len(d) == 0 else None)
     c = dict(total=len(rows), kept=len(kept), dropped=len(dropped))
     c.update({f: sum(f in r['filters'].split(',') for r in dropped) for f in FILTERS})
     c['repeated'] = sum(r['repeated'] for r in rows)
     return kept_ds, dropped_ds, c
 
-def show_samples(kept, dropped, n:int=3, file=sys.stderr):
-    "Print `n` kept reflections whole and one dropped one with its reasons, for a person to read."
+def show_samples(kept, dropped, n:int=3, file=None):
+    "Print `n` kept reflections whole and one dropped one with its reasons, for a person to read (to stderr by default)."
+    file = file or sys.stderr
     for r in kept.select(range(min(n, len(kept)))):
         alts = ', '.join(a['action'] for a in json.loads(r['alternatives']))
         print(f"\n=== kept {r['key']}\n--- state (end):\n{clip(r['state'], 600, head=0)}\n--- alternatives: {alts}\n"

@@ -230,6 +230,7 @@ def _policy(model, settings:dict, seed:int):
         lm, tok = load_model(str(model)) if not isinstance(model, tuple) else model
         return ModelPolicy(lm, tok, settings['temperature'], settings['max_new_tokens'], list(settings['stop']),
                            seed, _model_id(model))
+    if isinstance(model, ModelPolicy): model.seed, model.calls = seed, 0   # the run's seed, as the store records it
     return model
 
 def evaluate(env_name:str,                # a registered environment

@@ -71,3 +71,23 @@ def test_expert_and_rollout_outputs_load(tmp_path):
     assert len(ro) == 4*len(ex)
     # the rollout names the wrong env: refused in one line
     assert 'not scienceworld' in one_line_error(cli('rollout', '--env', 'scienceworld', '--expert', e, '--out', tmp_path/'x'))
+
+def test_train_and_eval_tiny_end_to_end(tmp_path):
+    "expert -> rollout -> train il and iwm (tiny model, a few steps) -> eval each; the metric is the last line."
+    e, r = tmp_path/'expert', tmp_path/'rollout'
+    assert cli('expert', '--env', 'bfcl', '--split', 'train', '--limit', '2', '--out', e).returncode == 0
+    assert cli('rollout', '--env', 'bfcl', '--expert', e, '--k', '2', '--out', r).returncode == 0
+    for method in ('il', 'iwm'):
+        p = cli('train', '--method', method, '--env', 'bfcl', '--expert', e, '--rollout', r, '--model', 'tiny',
+                '--max-steps', '2', '--batch-size', '2', '--max-length', '1024', '--out', tmp_path/method)
+        assert p.returncode == 0, p.stderr[-2000:]
+        q = cli('eval', '--env', 'bfcl', '--split', 'test', '--model', tmp_path/method, '--method-tag', method,
+                '--limit', '2', '--max-steps', '3', '--store', tmp_path/'results')
+        assert q.returncode == 0, q.stderr[-2000:]
+        assert q.stdout.strip().splitlines()[-1].startswith('success_rate=')
+    rows = [l for l in (tmp_path/'results'/'results.jsonl').read_text().splitlines() if l.strip()]
+    assert len(rows) == 2
+
+def test_train_eval_bad_inputs(tmp_path):
+    assert 'not a saved dataset' in one_line_error(cli('train', '--method', 'il', '--expert', tmp_path/'nope', '--out', tmp_path/'x'))
+    assert 'no model directory' in one_line_error(cli('eval', '--env', 'bfcl', '--split', 'test', '--model', tmp_path/'nope', '--limit', '1'))

@@ -26,3 +26,5 @@ test: setup
 
 bench: setup
 	$(BIN)/python benchmarks/branching.py
+	$(BIN)/python benchmarks/eval_throughput.py
+	$(BIN)/python benchmarks/sft_throughput.py

@@ -97,32 +97,11 @@ def long_cot_generate(model, tok,               # as returned by `early_exp.mode
                       logits_processors:list=(), # more processors, applied before the minimum-thinking one
                      )->list:                   # for each prompt, `n` completions
     "Complete each prompt with at least `min_thinking_tokens` tokens of thinking before `delimiter`."
-    import torch
-    from transformers import LogitsProcessorList
-    from early_exp.models import render
-    if isinstance(prompts, str) or (prompts and isinstance(prompts[0], dict)):
-        raise TypeError("prompts is a list of prompts: wrap a single prompt in a list")
+    from early_exp.models import generate
     if min_thinking_tokens >= max_new_tokens:
         raise ValueError(f"min_thinking_tokens ({min_thinking_tokens}) must be below max_new_tokens ({max_new_tokens})")
-    sample = temperature > 0
-    kw = dict(max_new_tokens=max_new_tokens, do_sample=sample, pad_token_id=tok.pad_token_id)
-    if sample: kw.update(temperature=temperature, top_k=0, top_p=1.0, num_return_sequences=n)
-    out = []
-    cuda = [model.device.index or 0] if model.device.type == 'cuda' else []
-    seeded = torch.random.fork_rng(devices=cuda) if seed is not None else contextlib.nullcontext()
-    with seeded, torch.inference_mode():
-        if seed is not None: torch.manual_seed(seed)
-        for i in range(0, len(prompts), batch_size):
-            chunk = prompts[i:i+batch_size]
-            ids = [tok(render(tok, p), add_special_tokens=not isinstance(p, (list, tuple))).input_ids for p in chunk]
-            enc = tok.pad({'input_ids': ids}, padding=True, return_tensors='pt').to(model.device)
-            start = enc['input_ids'].shape[1]
-            procs = LogitsProcessorList([*logits_processors, MinThinkingTokens(tok, start, min_thinking_tokens, delimiter)])
-            gen = model.generate(**enc, **kw, logits_processor=procs)[:, start:]
-            done = tok.batch_decode(gen, skip_special_tokens=True)
-            k = n if sample else 1
-            out += [done[j*k:(j+1)*k] * (n//k) for j in range(len(chunk))]
-    return out
+    return generate(model, tok, prompts, temperature, max_new_tokens, n, seed=seed, batch_size=batch_size,
+                    processors=lambda start: [*logits_processors, MinThinkingTokens(tok, start, min_thinking_tokens, delimiter)])
 
 # %% ../notebooks/15_baselines.ipynb 19
 STAR_HINT = ("The action to take here is:\n{action}\n\nExplain in the first person, step by step, why this is the action "

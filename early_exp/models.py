@@ -263,9 +263,11 @@ def generate(model, tok,                # as returned by `load_model`
              stop=None,                 # a string or list of strings that end a completion (not included)
              seed:int|None=None,        # seed for sampling; the global RNG is left as it was
              batch_size:int=16,         # prompts per forward pass
+             processors=None,           # start -> logits processors for a batch whose prompts end at `start`
             )->list:                    # for each prompt, a list of `n` completions
     "Complete each prompt `n` times, batched across prompts, returning only the new text."
     import torch
+    from transformers import LogitsProcessorList
     if isinstance(prompts, str) or (prompts and isinstance(prompts[0], dict)):
         raise TypeError("prompts is a list of prompts: wrap a single prompt in a list")
     stop = [s for s in ([stop] if isinstance(stop, str) else stop or []) if s]
@@ -286,7 +288,8 @@ def generate(model, tok,                # as returned by `load_model`
             enc = tok.pad({'input_ids': ids}, padding=True, return_tensors='pt').to(model.device)
             start = enc['input_ids'].shape[1]
             crit = [_stop_criteria(tok, stop, start)] if stop else None
-            gen = model.generate(**enc, **kw, stopping_criteria=crit)[:, start:]
+            procs = {'logits_processor': LogitsProcessorList(processors(start))} if processors else {}
+            gen = model.generate(**enc, **kw, stopping_criteria=crit, **procs)[:, start:]
             done = [cut_at_stop(s, stop) for s in tok.batch_decode(gen, skip_special_tokens=True)]
             k = n if sample else 1
             out += [done[j*k:(j+1)*k] * (n//k) for j in range(len(chunk))]

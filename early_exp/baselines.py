@@ -14,8 +14,8 @@ from .reflection import (make_generator, conclusion, concluded_action, concludes
                                   collect_judged, show_samples, _summary, _load_steps, _task_seed, EndpointGenerator)
 
 # %% auto 0
-__all__ = ['LONG_COT_SUFFIX', 'STAR_HINT', 'STAR_PREDICT', 'long_cot_messages', 'split_thinking', 'long_cot_action',
-           'MinThinkingTokens', 'long_cot_generate', 'star_messages', 'star_keep', 'star_job']
+__all__ = ['LONG_COT_SUFFIX', 'STAR_HINT', 'STAR_PREDICT', 'long_cot_messages', 'with_thinking', 'split_thinking',
+           'long_cot_action', 'MinThinkingTokens', 'long_cot_generate', 'star_messages', 'star_keep', 'star_job']
 
 # %% ../notebooks/15_baselines.ipynb 6
 LONG_COT_SUFFIX = ("Before acting, think it through step by step inside <think> and </think>: what the situation is, what "
@@ -26,7 +26,11 @@ def long_cot_messages(env:Env,   # the environment, for its policy prompt
                       suffix:str=LONG_COT_SUFFIX,
                      )->list:    # chat messages
     "The policy's chat at `state`, asking it to think inside <think>...</think> before the action."
-    msgs = [dict(m) for m in env.policy_messages(state)]
+    return with_thinking(env.policy_messages(state), suffix)
+
+def with_thinking(messages:list, suffix:str=LONG_COT_SUFFIX)->list:
+    "A copy of a policy chat whose last message asks for thinking before the action instead of the action only."
+    msgs = [dict(m) for m in messages]
     last = msgs[-1]['content'].replace('Respond with the next action only.', '').rstrip()
     msgs[-1]['content'] = f"{last}\n\n{suffix}"
     return msgs

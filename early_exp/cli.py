@@ -82,9 +82,11 @@ def cmd_eval(args):
     "Evaluate a model on a split; prints the success rate last."
     from early_exp.evaluation import evaluate
     if args.threads: import torch; torch.set_num_threads(args.threads)
+    from early_exp.evaluation import long_cot
     row = evaluate(args.env, args.split, args.model, limit=args.limit, match=args.match, batch_size=args.batch_size,
                    temperature=args.temperature, max_steps=args.max_steps, seed=args.seed, method_tag=args.method_tag,
-                   store=args.store, force=args.force)
+                   store=args.store, force=args.force,
+                   long_cot=long_cot(args.long_cot, args.long_cot_max_tokens) if args.long_cot else None)
     print(f"{args.env} {args.split} {args.method_tag}: episodes={row['episodes'] if isinstance(row['episodes'], int) else len(row['episodes'])} "
           f"mean_score={row['mean_score']:.2f}")
     print(f"{row['metric']}={row['value']:.1f}")
@@ -138,6 +140,8 @@ def parser()->argparse.ArgumentParser:
     q.add_argument('--batch-size', type=int, default=8); q.add_argument('--temperature', type=float)
     q.add_argument('--max-steps', type=int); q.add_argument('--seed', type=int, default=0)
     q.add_argument('--threads', type=int, help='torch threads (1 is fastest on a busy 2-core CPU)')
+    q.add_argument('--long-cot', type=int, metavar='MIN', help='Long-CoT baseline: think at least MIN tokens before the action')
+    q.add_argument('--long-cot-max-tokens', type=int, default=1024)
     q.add_argument('--store', default='runs/results'); q.add_argument('--force', action='store_true')
     q.set_defaults(fn=cmd_eval)
     for name, fn in (('reflect', cmd_reflect), ('star', cmd_star)):

@@ -16,7 +16,7 @@ from .expert import select_tasks
 # %% auto 0
 __all__ = ['EVAL_SETTINGS', 'FINISH', 'eval_settings', 'Query', 'ModelPolicy', 'ExpertPolicy', 'Episode', 'finish_episode',
            'metrics', 'run_episodes', 'config_hash', 'run_id', 'load_results', 'load_episodes', 'save_result',
-           'evaluate']
+           'evaluate', 'LongCoTPolicy', 'long_cot']
 
 # %% ../notebooks/16_evaluation.ipynb 6
 EVAL_SETTINGS = {
@@ -306,3 +306,31 @@ def evaluate(env_name:str,                # a registered environment
         _write_rows(epath, [asdict(e) for e in episodes])
         save_result(store, row)
     return {**row, 'episodes': [asdict(e) for e in episodes]}
+
+# %% ../notebooks/16_evaluation.ipynb 30
+@dataclass
+class LongCoTPolicy:
+    "A `ModelPolicy` made to think at least `min_thinking_tokens` tokens before answering with the action."
+    policy:ModelPolicy
+    min_thinking_tokens:int = 256
+    max_new_tokens:int = 1024
+    delimiter:str = '</think>'
+    @property
+    def name(self): return self.policy.name
+
+    def __call__(self, queries:list)->list:
+        from early_exp.baselines import long_cot_generate, with_thinking, split_thinking
+        p = self.policy
+        seed = p.seed*1_000_003 + p.calls
+        p.calls += 1
+        outs = long_cot_generate(p.model, p.tok, [with_thinking(q.messages) for q in queries], self.min_thinking_tokens,
+                                 self.delimiter, p.temperature, self.max_new_tokens, seed=seed, batch_size=max(1, len(queries)))
+        return [split_thinking(o[0], self.delimiter)[1] for o in outs]   # no delimiter: no action (invalid)
+
+def long_cot(min_thinking_tokens:int=256, # the thought cannot close before this many tokens
+             max_new_tokens:int=1024,     # thinking and action together
+            ):
+    "The `long_cot` hook of `evaluate`: wraps the model policy in a `LongCoTPolicy`."
+    def wrap(policy): return LongCoTPolicy(policy, min_thinking_tokens, max_new_tokens)
+    wrap.name = f"long_cot(min={min_thinking_tokens},max={max_new_tokens})"
+    return wrap

@@ -244,16 +244,42 @@ def cut_at_stop(text:str, stop=None)->str:
         if s and s in text: text = text[:text.index(s)]
     return text
 
-def _stop_criteria(tok, stop:list, start:int):
-    "A `StoppingCriteria` that ends each sequence once its new text (from token `start` on) contains a stop string."
+def _decode(model, tok, ids:list, rows:int, temperature:float, max_new_tokens:int, stop:list, procs=None)->list:
+    "New token ids for each prompt in `ids` (`rows` times each), decoding only the rows still running at each step."
     import torch
-    from transformers import StoppingCriteria
-    window = 4*max(len(s) for s in stop) + 4   # tokens enough to hold any stop string, even byte by byte
-    class StopOnText(StoppingCriteria):
-        def __call__(self, input_ids, scores, **kw):
-            tail = tok.batch_decode(input_ids[:, max(start, input_ids.shape[1]-window):], skip_special_tokens=True)
-            return torch.tensor([any(s in t for s in stop) for t in tail], device=input_ids.device)
-    return StopOnText()
+    from transformers import DynamicCache
+    enc = tok.pad({'input_ids': ids}, padding=True, return_tensors='pt').to(model.device)
+    x, mask = enc['input_ids'].repeat_interleave(rows, 0), enc['attention_mask'].repeat_interleave(rows, 0)
+    start, n = x.shape[1], x.shape[0]
+    pos = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 0)
+    if bool((mask == 1).all()): mask = None          # as `model.generate`: no padding, no mask
+    eos = model.generation_config.eos_token_id
+    eos = set([eos] if isinstance(eos, int) else eos or []) or {tok.eos_token_id}
+    window = 4*max(len(s) for s in stop) + 4 if stop else 0   # tokens enough to hold any stop string
+    cache, live, gen = DynamicCache(config=model.config), list(range(n)), [[] for _ in range(n)]
+    inp = x
+    for step in range(max_new_tokens):
+        logits = model(input_ids=inp, attention_mask=mask, position_ids=pos, cache=cache, use_cache=True,
+                       logits_to_keep=1).logits[:, -1].to(dtype=torch.float32, copy=True)
+        if procs is not None: logits = procs(x, logits)
+        if temperature > 0: nxt = torch.multinomial(torch.softmax(logits/temperature, dim=-1), 1).squeeze(1)
+        else: nxt = logits.argmax(-1)
+        keep = []
+        for j, t in enumerate(nxt.tolist()):
+            g = gen[live[j]]; g.append(t)
+            if t in eos or (stop and any(s in tok.decode(g[-window:], skip_special_tokens=True) for s in stop)): continue
+            keep.append(j)
+        if not keep or step == max_new_tokens-1: break
+        if len(keep) < len(live):                     # drop the finished rows from everything the next step reads
+            idx = torch.tensor(keep, device=nxt.device)
+            cache.batch_select_indices(idx)
+            nxt, x, pos = nxt[idx], x[idx], pos[idx]
+            if mask is not None: mask = mask[idx]
+            live = [live[j] for j in keep]
+        x = torch.cat([x, nxt[:, None]], dim=1)
+        if mask is not None: mask = torch.cat([mask, mask.new_ones((len(live), 1))], dim=1)
+        inp, pos = nxt[:, None], pos[:, -1:] + 1
+    return gen
 
 def generate(model, tok,                # as returned by `load_model`
              prompts:list,              # chats (lists of messages) or raw strings
@@ -271,9 +297,7 @@ def generate(model, tok,                # as returned by `load_model`
     if isinstance(prompts, str) or (prompts and isinstance(prompts[0], dict)):
         raise TypeError("prompts is a list of prompts: wrap a single prompt in a list")
     stop = [s for s in ([stop] if isinstance(stop, str) else stop or []) if s]
-    sample = temperature > 0
-    kw = dict(max_new_tokens=max_new_tokens, do_sample=sample, pad_token_id=tok.pad_token_id)
-    if sample: kw.update(temperature=temperature, top_k=0, top_p=1.0, num_return_sequences=n)
+    k = n if temperature > 0 else 1               # greedy: one completion, copied `n` times
     texts = [render(tok, p) for p in prompts]
     out = []
     cuda = [model.device.index or 0] if model.device.type == 'cuda' else []
@@ -285,12 +309,9 @@ def generate(model, tok,                # as returned by `load_model`
             # the chat template already wrote the special tokens; raw strings get the tokenizer's usual ones
             ids = [tok(t, add_special_tokens=not isinstance(p, (list, tuple))).input_ids
                    for t, p in zip(chunk, prompts[i:i+batch_size])]
-            enc = tok.pad({'input_ids': ids}, padding=True, return_tensors='pt').to(model.device)
-            start = enc['input_ids'].shape[1]
-            crit = [_stop_criteria(tok, stop, start)] if stop else None
-            procs = {'logits_processor': LogitsProcessorList(processors(start))} if processors else {}
-            gen = model.generate(**enc, **kw, stopping_criteria=crit, **procs)[:, start:]
+            start = max(len(t) for t in ids)
+            procs = LogitsProcessorList(processors(start)) if processors else None
+            gen = _decode(model, tok, ids, k, temperature, max_new_tokens, stop, procs)
             done = [cut_at_stop(s, stop) for s in tok.batch_decode(gen, skip_special_tokens=True)]
-            k = n if sample else 1
             out += [done[j*k:(j+1)*k] * (n//k) for j in range(len(chunk))]
     return out

@@ -269,6 +269,8 @@ class BFCL(Env):
     splits = ('train', 'test') + CATEGORIES
     copyable = True
     max_steps = 60          # the longest expert trajectory has 37 steps
+    finish_action = 'end_turn()'  # a cut-off conversation is closed so the official checker judges it
+    eval_settings = dict(temperature=0.0, stop=['\n\n'], max_new_tokens=128)  # 99% of expert calls < 70 tokens
     history_chars = 400     # earlier turns' requests and results are cut to this many characters in the state
 
     def __init__(self, irrelevance:bool=False): # also apply the multi-turn irrelevance checker

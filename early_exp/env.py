@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 # %% auto 0
-__all__ = ['ENVS', 'EnvError', 'Step', 'Env', 'EnvSpec', 'register', 'missing', 'make', 'expert_steps', 'branch_here', 'branch',
-           'check_replay']
+__all__ = ['ENVS', 'EnvError', 'Step', 'Env', 'EnvSpec', 'register', 'missing', 'make', 'expert_steps', 'info_json',
+           'branch_here', 'branch', 'check_replay']
 
 # %% ../notebooks/01_environments.ipynb 6
 class EnvError(Exception):
@@ -31,6 +31,8 @@ class Env:
     splits:tuple = ('train', 'test')
     copyable:bool = False    # True if `snapshot` copies the whole state (deepcopy); else restore is by replay
     max_steps:int = 50       # default episode length for agents
+    finish_action:str|None = None  # an action that brings a cut-off episode to its judged end (BFCL: end_turn())
+    eval_settings:dict = {}  # evaluation overrides: temperature, stop, max_new_tokens
 
     # --- to implement ---
     def tasks(self, split:str)->list: raise NotImplementedError
@@ -168,12 +170,13 @@ def expert_steps(env:Env, task:str)->list:
         s = env.state()
         st = env.step(a)
         out.append(ExpertStep(env.name, task, i, s, a, st.observation, float(st.reward), bool(st.done),
-                              _num(st.info.get('score', 0)), json.dumps(_jsonable(st.info))))
+                              _num(st.info.get('score', 0)), info_json(st.info)))
         if st.done and i < len(actions)-1: break
     return out
 
-def _jsonable(info:dict)->dict:
-    return {k:v for k,v in info.items() if isinstance(v, (str, int, float, bool, type(None), list, dict))}
+def info_json(info:dict)->str:
+    "The JSON-able part of a step's `info`, for the `info` column of expert and rollout records."
+    return json.dumps({k:v for k,v in info.items() if isinstance(v, (str, int, float, bool, type(None), list, dict))})
 
 # %% ../notebooks/01_environments.ipynb 20
 def branch_here(env:Env, actions:list)->list:

@@ -14,21 +14,16 @@ from .env import Env, EnvError, Step, make
 from .expert import select_tasks
 
 # %% auto 0
-__all__ = ['EVAL_SETTINGS', 'FINISH', 'eval_settings', 'Query', 'ModelPolicy', 'ExpertPolicy', 'Episode', 'finish_episode',
-           'metrics', 'run_episodes', 'config_hash', 'run_id', 'load_results', 'load_episodes', 'save_result',
-           'evaluate', 'LongCoTPolicy', 'long_cot']
+__all__ = ['eval_settings', 'Query', 'ModelPolicy', 'ExpertPolicy', 'Episode', 'finish_episode', 'metrics', 'run_episodes',
+           'config_hash', 'run_id', 'load_results', 'load_episodes', 'save_result', 'evaluate', 'LongCoTPolicy',
+           'long_cot']
 
 # %% ../notebooks/16_evaluation.ipynb 6
-EVAL_SETTINGS = {
-    'scienceworld': dict(temperature=0.4, stop=['\n'], max_new_tokens=32),
-    'alfworld':     dict(temperature=0.4, stop=['\n'], max_new_tokens=32),
-    'bfcl':         dict(temperature=0.0, stop=['\n\n'], max_new_tokens=128),  # 99% of expert calls < 70 tokens
-}
 _FALLBACK = dict(temperature=0.0, stop=['\n\n'], max_new_tokens=64)
 
 def eval_settings(env:Env)->dict:
     "Temperature, stop strings, max new tokens and max steps for evaluating on `env`."
-    return {**_FALLBACK, **EVAL_SETTINGS.get(env.name, {}), **getattr(env, 'eval_settings', {}), 'max_steps': env.max_steps}
+    return {**_FALLBACK, **env.eval_settings, 'max_steps': env.max_steps}
 
 # %% ../notebooks/16_evaluation.ipynb 9
 class Query(NamedTuple):
@@ -72,8 +67,6 @@ class ExpertPolicy:
         return out
 
 # %% ../notebooks/16_evaluation.ipynb 14
-FINISH = {'bfcl': 'end_turn()'}   # an action that moves a cut-off episode towards its end, taken until it is done
-
 @dataclass
 class Episode:
     "One task played by the policy."
@@ -89,8 +82,8 @@ class Episode:
     error:str = ''        # an exception the environment raised while stepping, if any
 
 def finish_episode(env:Env, st:Step|None, limit:int=100)->Step|None:
-    "Close a cut-off episode where the environment needs it (`FINISH`); returns the last `Step`."
-    a = getattr(env, 'finish_action', FINISH.get(env.name))
+    "Close a cut-off episode with the env's `finish_action`, where it has one; returns the last `Step`."
+    a = env.finish_action
     for _ in range(limit):
         if a is None or st is None or st.done: break
         st = env.step(a)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json, math, random, sys
 from pathlib import Path
 from dataclasses import dataclass, field, asdict
-from .env import Env, EnvError, make, branch_here, check_replay
+from .env import Env, EnvError, make, branch_here, check_replay, info_json
 from .notation import ExpertStep, RolloutTriple, to_row, from_row, check_rollouts, load_records
 from .expert import run_sharded, collect, check_job
 
@@ -78,12 +78,9 @@ def rollout_task(env:Env,        # the environment
             if verify: check_replay(env, task, expert[:i], a, st)
             rows.append(RolloutTriple(s.key, s.env, task, s.step, j, s.state, a, st.observation, float(st.reward),
                                       bool(st.done), bool(st.info.get('valid', True)),
-                                      float(st.info.get('score', 0) or 0), tag, json.dumps(_jsonable(st.info))))
+                                      float(st.info.get('score', 0) or 0), tag, info_json(st.info)))
         env.step(s.action)
     return rows
-
-def _jsonable(info):
-    return {k:v for k,v in info.items() if isinstance(v, (str, int, float, bool, type(None))) and k != 'admissible'}
 
 # %% ../notebooks/12_rollouts.ipynb 12
 class _Worker(dict):

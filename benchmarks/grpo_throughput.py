@@ -23,12 +23,14 @@ def main():
     p.add_argument('--env', default='scienceworld'); p.add_argument('--task', default='find-plant/0')
     p.add_argument('--steps', type=int, default=2); p.add_argument('--group', type=int, default=2)
     p.add_argument('--max-steps', type=int, default=3); p.add_argument('--max-new-tokens', type=int, default=16)
+    p.add_argument('--micro-batch', type=int, help='episodes per forward/backward pass (default: the group)')
+    p.add_argument('--lora', action='store_true', help='LoRA adapters instead of all weights')
     a = p.parse_args()
     rows = []
     for m in a.models:
-        recipe = replace(recipe_for(a.env, 'smoke'), steps=a.steps, group_size=a.group, micro_batch=a.group, envs=a.group,
-                         max_steps=a.max_steps, max_new_tokens=a.max_new_tokens, save_steps=10**6)
-        out = Path(tempfile.mkdtemp())/m
+        recipe = replace(recipe_for(a.env, 'smoke'), steps=a.steps, group_size=a.group, micro_batch=a.micro_batch or a.group, envs=a.group,
+                         max_steps=a.max_steps, max_new_tokens=a.max_new_tokens, save_steps=10**6, lora=a.lora)
+        out = Path(tempfile.mkdtemp())/Path(m).name
         t0 = time.perf_counter()
         grpo(m, a.env, 'train', out, recipe, tasks=[a.task])
         wall = time.perf_counter() - t0
@@ -40,12 +42,13 @@ def main():
         gen = lambda r: r['model_tokens']/r['rollout_s']
         upd = lambda r: r['tokens']/r['update_s']
         mean = lambda f: sum(map(f, log))/len(log)
+        m = Path(m).name
         rows.append((m, len(log), sum(r['episodes'] for r in log), mean(eps), max(map(eps, log)), mean(gen), max(map(gen, log)),
                      mean(upd), max(map(upd, log)), sum(r['rollout_s'] for r in log), sum(r['update_s'] for r in log), wall))
     print(f"\n{a.env} {a.task}: {a.group} episodes a step, {a.max_steps} actions of <= {a.max_new_tokens} tokens each")
-    print(f"{'model':8s} {'steps':>5s} {'episodes':>8s} {'episodes/s':>16s} {'gen tokens/s':>16s} {'update tokens/s':>16s} {'rollout s':>9s} {'update s':>8s} {'wall s':>7s}")
+    print(f"{'model':12s} {'steps':>5s} {'episodes':>8s} {'episodes/s':>16s} {'gen tokens/s':>16s} {'update tokens/s':>16s} {'rollout s':>9s} {'update s':>8s} {'wall s':>7s}")
     for m, n, e, em, eb, gm, gb, um, ub, rs, us, w in rows:
-        print(f"{m:8s} {n:5d} {e:8d} {em:7.3f} (best {eb:5.3f}) {gm:7.1f} (best {gb:5.1f}) {um:7.0f} (best {ub:5.0f}) {rs:9.1f} {us:8.1f} {w:7.1f}")
+        print(f"{m:12s} {n:5d} {e:8d} {em:7.3f} (best {eb:5.3f}) {gm:7.1f} (best {gb:5.1f}) {um:7.0f} (best {ub:5.0f}) {rs:9.1f} {us:8.1f} {w:7.1f}")
 
 if __name__ == '__main__':
     main()

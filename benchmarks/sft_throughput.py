@@ -39,7 +39,8 @@ def bare_trl(cfg, data, steps, out):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument('--tasks', type=int, default=4, help='BFCL training tasks for D_expert')
+    p.add_argument('--tasks', type=int, default=4, help='training tasks for D_expert')
+    p.add_argument('--env', default='bfcl', help='the environment whose expert steps are trained on')
     p.add_argument('--steps', type=int, default=6, help='optimizer steps of each run (aim: about 60 s each)')
     p.add_argument('--batch', type=int, default=2)
     p.add_argument('--max-length', type=int, default=1024)
@@ -48,12 +49,12 @@ def main():
     a = p.parse_args()
     disable_progress_bar()
     tmp = Path(tempfile.mkdtemp())
-    expert_job('bfcl', 'train', tmp/'expert', limit=a.tasks)
+    expert_job(a.env, 'train', tmp/'expert', limit=a.tasks)
     cfg = TrainConfig(model=a.model, method='il', lora=True, batch_size=a.batch, max_steps=a.steps,
                       max_length=a.max_length, lr=1e-4, logging_steps=1, output_dir=str(tmp/'ours'))
     from transformers import AutoTokenizer
     tok = AutoTokenizer.from_pretrained(resolve_model(cfg.model))
-    with make('bfcl') as env: data, lengths, dropped = fit_examples(il_examples(load_records(tmp/'expert'), env), tok, a.max_length)
+    with make(a.env) as env: data, lengths, dropped = fit_examples(il_examples(load_records(tmp/'expert'), env), tok, a.max_length)
     print(f"{len(data)} IL examples ({dropped} dropped), mean {sum(lengths)/len(lengths):.0f} tokens; "
           f"{a.steps} steps at batch {a.batch}, LoRA, bf16 autocast={use_bf16(cfg)}", file=sys.stderr)
 

@@ -85,6 +85,9 @@ class Experiment:
     workers:int = 1
     runs:str = 'runs/mini'         # grid directory: shared data, models, the results store
 
+    def __post_init__(self):
+        if self.rl in ('', 'none'): self.rl = None   # a grid's `rl = ["none", "grpo"]` axis: before and after RL
+
     def label(self)->str:
         "A short, unique, readable id: what the run directory and the notebook are called."
         what = {k: v for k, v in asdict(self).items() if k not in ('runs', 'workers')   # where and how fast: not what
@@ -178,8 +181,11 @@ def run_experiment(e:Experiment, # the experiment
         tasks = pick_tasks(env, e.protocol('train_split'), e.match, e.per_group, e.train_limit, e.expert_fraction)
         tests = {s: pick_tasks(env, s, e.match, e.test_per_group, e.test_limit) for s in e.protocol('test_splits')}
     dirs = prepare_data(e, tasks)
-    # Long-CoT on the IL model reuses the IL experiment's model when the grid has it
-    train_out = Path(e.runs)/replace(e, method='il').label() if e.method == 'il_long_cot' else out
+    # one checkpoint serves several experiments: Long-CoT on the IL model uses the IL experiment's, and GRPO starts
+    # from the very checkpoint whose 'before' numbers the experiment without RL reports
+    base = replace(e, rl=None, rl_recipe=None)
+    owner = replace(base, method='il') if e.method == 'il_long_cot' else base
+    train_out = out if owner == e else Path(e.runs)/owner.label()
     policy = str(_train(e, dirs, train_out)) if e.method in TRAINED else e.model
     reasoning = e.method in ('sr', 'star')
     k = e.protocol('k') if e.method == 'iwm' else e.protocol('sr_k') if e.method == 'sr' else None

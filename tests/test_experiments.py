@@ -45,6 +45,28 @@ def test_replicate_smoke_grid(tmp_path, run_cli):
     assert r2.returncode == 0 and '4 done, 0 to run' in r2.stderr
     assert len(load_results(runs/'results')) == 4
 
+RL_GRID = GRID.replace('method = ["prompt", "il", "iwm", "sr"]', 'method = ["prompt", "il"]\nrl = ["none", "grpo"]')
+
+def test_replicate_rl_grid(tmp_path, run_cli):
+    "Figure 3's grid shape: before and after GRPO from the raw model and from the IL checkpoint, through papermill."
+    (tmp_path/'grid.toml').write_text(RL_GRID)
+    runs = tmp_path/'runs'
+    r = run_cli('replicate', '--grid', tmp_path/'grid.toml', '--scale', 'smoke', '--runs', runs, '--figures', tmp_path/'fig')
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows = load_results(runs/'results')
+    assert sorted((x['method'], x.get('rl') or 'none') for x in rows) == [('il', 'grpo'), ('il', 'none'), ('prompt', 'grpo'), ('prompt', 'none')]
+    il_rl = next(runs.glob('*-il-grpo-*'))
+    il = next(d for d in runs.glob('*-il-s0-*'))
+    assert (il/'model'/'train_log.json').exists() and not (il_rl/'model').exists()   # GRPO starts from the IL experiment's checkpoint
+    g = json.loads((il_rl/'grpo'/'grpo.json').read_text())
+    assert g['steps'] == 2 and g['model'] == str(il/'model')
+    assert json.loads((next(runs.glob('*-prompt-grpo-*'))/'grpo'/'grpo.json').read_text())['model'] == 'tiny'
+    from early_exp.figures import figure3
+    f3 = figure3(runs/'results')
+    ours = f3[f3.source == 'ours']
+    assert sorted(zip(ours.init, ours.stage)) == [('il', 'after'), ('il', 'before'), ('prompt', 'after'), ('prompt', 'before')]
+    assert (tmp_path/'fig'/'figure3.png').exists()
+
 def test_replicate_failure_is_reported_and_resumable(tmp_path, run_cli):
     (tmp_path/'grid.toml').write_text(GRID.replace('match = "^find-plant/"', 'match = "^no-such-task/"').replace(
         'method = ["prompt", "il", "iwm", "sr"]', 'method = "il"'))

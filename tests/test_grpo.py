@@ -87,3 +87,28 @@ def test_cli_handler(tmp_path, capsys):
     with pytest.raises(SystemExit): p.parse_args(['grpo', '--env', 'bfcl', '--out', 'x', '--recipe', 'huge'])
     with pytest.raises(EnvError, match='unknown environment'):
         grpo('tiny', 'nope', 'train', tmp_path/'x', recipe_for('bfcl', 'smoke'))
+
+def test_grpo_moves_a_policy_that_sometimes_acts_validly(tmp_path):
+    """The whole loop learns: a tiny model imitation-trained for a few seconds on find-plant/0 acts validly some of the
+    time, so the episodes of a group earn different rewards (the invalid-action penalty), the advantages are not
+    zero, the loss is not zero and GRPO changes the weights (held in float32 during training)."""
+    from dataclasses import replace
+    from transformers import TrainerCallback
+    from early_exp.expert import expert_job
+    from early_exp.training import TrainConfig, train
+    expert_job('scienceworld', 'train', tmp_path/'expert', tasks=['find-plant/0'])
+    train(TrainConfig(model='tiny', method='il', lr=3e-3, batch_size=4, max_steps=60, warmup_ratio=0., scheduler='constant'),
+          tmp_path/'expert', out=tmp_path/'il')
+    class Weights(TrainerCallback):
+        def on_train_begin(self, args, state, control, model=None, **kw):
+            self.before = {k: v.detach().float().clone() for k, v in model.named_parameters()}
+        def on_train_end(self, args, state, control, model=None, **kw):
+            self.moved = [k for k, v in model.named_parameters() if not torch.equal(v.detach().float(), self.before[k])]
+    w = Weights()
+    recipe = replace(recipe_for('scienceworld', 'smoke'), group_size=4, micro_batch=4, envs=4, lr=1e-3)
+    s = grpo(str(tmp_path/'il'), 'scienceworld', 'train', tmp_path/'rl', recipe, tasks=['find-plant/0'], callbacks=[w])
+    log = read_log(tmp_path/'rl')
+    assert s['steps'] == 2 and [r['episodes'] for r in log] == [4, 4]
+    assert any(r['invalid_rate'] < 100 for r in log)          # some actions were carried out ...
+    assert any(r['reward_std'] > 0 and r['loss'] != 0 for r in log)   # ... so rewards differ within a group
+    assert len(w.moved) > 0.5 * len(w.before)                  # and GRPO moved the weights

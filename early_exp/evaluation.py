@@ -114,10 +114,11 @@ def run_episodes(envs:list,          # one environment per live episode; `len(en
                  max_steps:int,      # actions after which an episode is cut off
                  on_episode=None,    # called with each finished `Episode`
                  progress:bool=True, # a tqdm bar over episodes
+                 multi_turn:bool=False, # the chat so far (first state, then actions and observations) instead of the state
                 )->tuple:            # (episodes in task order, timing dict)
     "Play `tasks` with `policy`, `len(envs)` episodes at a time, one policy call per step for all of them."
     order, pending = {t: i for i, t in enumerate(tasks)}, iter(tasks)
-    live, last, out = [None]*len(envs), [None]*len(envs), []
+    live, last, out, chats = [None]*len(envs), [None]*len(envs), [], [None]*len(envs)
     timing = dict(policy_s=0., env_s=0., steps=0, calls=0)
     bar = tqdm(total=len(tasks), desc='episodes', disable=not progress, file=sys.stderr)
 
@@ -134,7 +135,7 @@ def run_episodes(envs:list,          # one environment per live episode; `len(en
             t0 = time.perf_counter()
             envs[i].reset(task)
             timing['env_s'] += time.perf_counter()-t0
-            live[i], last[i] = Episode(task), None
+            live[i], last[i], chats[i] = Episode(task), None, None
             if max_steps > 0: return
             finish(i, False)
 
@@ -146,7 +147,8 @@ def run_episodes(envs:list,          # one environment per live episode; `len(en
             queries = []
             for i in idx:
                 s = envs[i].state()
-                queries.append(Query(live[i].task, live[i].steps, s, envs[i].policy_messages(s)))
+                if multi_turn and chats[i] is None: chats[i] = list(envs[i].policy_messages(s))
+                queries.append(Query(live[i].task, live[i].steps, s, list(chats[i]) if multi_turn else envs[i].policy_messages(s)))
             t1 = time.perf_counter()
             texts = policy(queries)
             t2 = time.perf_counter()
@@ -161,13 +163,15 @@ def run_episodes(envs:list,          # one environment per live episode; `len(en
                     finish(i, False); start(i); continue
                 ep.invalid += not st.info.get('valid', True)
                 if st.done or ep.steps >= max_steps:
-                    finish(i, st.done); start(i)
+                    finish(i, st.done); start(i); continue
+                if multi_turn: chats[i] += [dict(role='assistant', content='' if text is None else str(text)),
+                                            dict(role='user', content=st.observation)]
             timing['policy_s'] += t2-t1; timing['env_s'] += (t1-t0) + (time.perf_counter()-t2)
             timing['steps'] += len(idx); timing['calls'] += 1
     finally: bar.close()
     return sorted(out, key=lambda e: order[e.task]), timing
 
-# %% ../notebooks/16_evaluation.ipynb 25
+# %% ../notebooks/16_evaluation.ipynb 27
 def _slug(s:str, n:int=40)->str: return re.sub(r'[^A-Za-z0-9._-]+', '_', str(s)).strip('_')[-n:] or 'x'
 
 def config_hash(config:dict)->str:
@@ -208,7 +212,7 @@ def save_result(store, row:dict):
     path = Path(store)/'results.jsonl'
     _write_rows(path, [r for r in _rows(path) if r['run_id'] != row['run_id']] + [row])
 
-# %% ../notebooks/16_evaluation.ipynb 28
+# %% ../notebooks/16_evaluation.ipynb 30
 def _model_id(model)->str:
     "How the store names `model`: its name or absolute directory, a loaded model's path, a policy's `name`."
     if isinstance(model, (str, Path)):
@@ -246,6 +250,7 @@ def evaluate(env_name:str,                # a registered environment
              envs:list|None=None,         # environments to play in (left open); default: built here, then closed
              env_kwargs:dict|None=None,   # arguments of `make`
              progress:bool=True,          # a progress bar over episodes
+             multi_turn:bool=False,       # play as multi-turn GRPO trains: the chat so far instead of the state
             )->dict:                      # the results row; its `episodes` are the episode records
     "Evaluate `model` on `split` of `env_name`: success rate and mean score, saved in `store`."
     if batch_size < 1: raise EnvError(f"batch_size must be at least 1, got {batch_size}")
@@ -264,6 +269,7 @@ def evaluate(env_name:str,                # a registered environment
                       long_cot=getattr(long_cot, 'name', getattr(long_cot, '__name__', None)) if long_cot else None,
                       env_kwargs=env_kwargs, n_tasks=len(tasks), **({'labels': labels} if labels else {}),
                       **({'variant': env.variant} if getattr(env, 'variant', None) else {}),   # e.g. WebShop's goal source
+                      **({'multi_turn': True} if multi_turn else {}),
                       tasks=hashlib.sha1('\n'.join(tasks).encode()).hexdigest()[:10])
         rid = run_id(config)
         done = []
@@ -286,7 +292,7 @@ def evaluate(env_name:str,                # a registered environment
             if store is not None:
                 with open(epath, 'a') as f: f.write(json.dumps(asdict(ep))+'\n')
         t0 = time.perf_counter()
-        new, timing = run_episodes(envs[:n_slots], policy, todo, settings['max_steps'], keep, progress) if todo else ([], {})
+        new, timing = run_episodes(envs[:n_slots], policy, todo, settings['max_steps'], keep, progress, multi_turn) if todo else ([], {})
         wall = time.perf_counter()-t0
     finally:
         if own:
@@ -296,6 +302,7 @@ def evaluate(env_name:str,                # a registered environment
     metric = getattr(env, 'metric', 'success_rate')   # the paper's metric for the env (SearchQA: mean F1 x 100)
     row = dict(run_id=rid, env=env_name, split=split, model=config['model'], method=method_tag, seed=seed, **(labels or {}),
                **({'variant': config['variant']} if 'variant' in config else {}),
+               **({'multi_turn': True} if multi_turn else {}),
                config_hash=config_hash(config), metric=metric, value=m[metric], **m,
                batch_size=batch_size, wall_s=round(wall, 3), resumed=len(done),
                **{k: round(v, 3) if isinstance(v, float) else v for k, v in timing.items()},
@@ -305,7 +312,7 @@ def evaluate(env_name:str,                # a registered environment
         save_result(store, row)
     return {**row, 'episodes': [asdict(e) for e in episodes]}
 
-# %% ../notebooks/16_evaluation.ipynb 30
+# %% ../notebooks/16_evaluation.ipynb 32
 @dataclass
 class LongCoTPolicy:
     "A `ModelPolicy` made to think at least `min_thinking_tokens` tokens before answering with the action."

@@ -202,6 +202,7 @@ def run_experiment(e:Experiment, # the experiment
                      max_steps=e.max_steps_eval, stop=[] if reasoning else None,
                      max_new_tokens=e.reasoning_tokens if reasoning else None,
                      long_cot=long_cot(e.long_cot_tokens) if e.method in ('long_cot', 'il_long_cot') else None,
+                     multi_turn=e.rl == 'grpo',   # a GRPO policy is played as it was trained
                      labels=labels, store=Path(e.runs)/'results')
         rows.append({k: v for k, v in r.items() if k not in ('episodes', 'config')})
     (out/'done.json').write_text(json.dumps(rows, indent=1))

@@ -11,7 +11,7 @@ from .models import ModelError
 
 # %% auto 0
 __all__ = ['cmd_envs', 'cmd_tasks', 'cmd_play', 'cmd_expert', 'cmd_reflect', 'cmd_star', 'cmd_train', 'cmd_eval', 'cmd_rollout',
-           'cmd_replicate', 'parser', 'main']
+           'cmd_replicate', 'cmd_grpo', 'parser', 'main']
 
 # %% ../notebooks/20_cli.ipynb 5
 def cmd_envs(args):
@@ -111,6 +111,19 @@ def cmd_replicate(args):
     n_bad = int((df['status'] != 'done').sum())
     if n_bad and not args.dry_run: print(f"{n_bad} experiment rows not done; re-run the same command to resume", file=sys.stderr); sys.exit(1)
 
+def cmd_grpo(args):
+    "GRPO from a checkpoint (IL, IWM, SR or the raw model) with the environment's recipe; logs the mean reward per step."
+    from dataclasses import replace
+    from early_exp.grpo import grpo, recipe_for
+    recipe = recipe_for(args.env, args.recipe)
+    if args.steps: recipe = replace(recipe, steps=args.steps)
+    if args.lora: recipe = replace(recipe, lora=True)
+    if args.envs: recipe = replace(recipe, envs=args.envs)
+    if args.threads:
+        import torch; torch.set_num_threads(args.threads)
+    s = grpo(args.model, args.env, args.split, args.out, recipe, limit=args.limit, match=args.match, seed=args.seed)
+    print(f"reward={s['last_reward']}")
+
 def _store_of(args)->Path:
     from early_exp.experiments import expand, load_grid
     return Path(expand(load_grid(args.grid), args.scale, args.runs)[0].runs)/'results'
@@ -171,8 +184,17 @@ def parser()->argparse.ArgumentParser:
     q.add_argument('--dry-run', action='store_true', help='list the experiments and their status')
     q.add_argument('--figures', help='then regenerate every table and figure into this directory (e.g. figures)')
     q.set_defaults(fn=cmd_replicate)
-    from early_exp.grpo import add_grpo_cli
-    add_grpo_cli(sub)
+    q = sub.add_parser('grpo', help=cmd_grpo.__doc__)
+    q.add_argument('--env', required=True, help='environment name (see `early-exp envs`)')
+    q.add_argument('--model', default='smollm2', help="the starting policy: a trained model's directory, 'smollm2', 'tiny' or a hub id")
+    q.add_argument('--out', required=True)
+    q.add_argument('--recipe', choices=['paper', 'mini', 'smoke'], default='mini', help='paper: the published recipe; mini, smoke: smaller for a CPU')
+    q.add_argument('--split', default='train'); q.add_argument('--limit', type=int); q.add_argument('--match', help='regex on task ids')
+    q.add_argument('--steps', type=int, help="optimizer steps instead of the recipe's")
+    q.add_argument('--envs', type=int, help='environments played at once')
+    q.add_argument('--lora', action='store_true'); q.add_argument('--seed', type=int, default=0)
+    q.add_argument('--threads', type=int, help='torch threads')
+    q.set_defaults(fn=cmd_grpo)
     for name, fn in (('reflect', cmd_reflect), ('star', cmd_star)):
         q = sub.add_parser(name, help=fn.__doc__)
         q.add_argument('--env', help='checked against the expert dataset'); q.add_argument('--expert', required=True, help='expert dataset directory')

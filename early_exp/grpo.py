@@ -13,7 +13,7 @@ from .evaluation import eval_settings
 # %% auto 0
 __all__ = ['SCALES', 'SCORED', 'GRPORecipe', 'recipe_for', 'episode_reward', 'trajectory_reward', 'chat_turn_texts',
            'env_turn_ids', 'Trajectory', 'play', 'trajectory_stats', 'env_reward', 'make_rollout_func', 'RewardLog',
-           'read_log', 'grpo_config', 'grpo_trainer', 'grpo', 'cmd_grpo', 'add_grpo_cli']
+           'read_log', 'grpo_config', 'grpo_trainer', 'grpo']
 
 # %% ../notebooks/17_grpo.ipynb 6
 @dataclass
@@ -354,30 +354,3 @@ def grpo(model,                    # 'tiny', 'smollm2', a checkpoint directory (
     print(f"GRPO {env}: {summary['steps']} steps, {summary['episodes']} episodes, mean reward "
           f"{summary['first_reward']} -> {summary['last_reward']}; policy in {out}")
     return summary
-
-# %% ../notebooks/17_grpo.ipynb 37
-def cmd_grpo(args):
-    "GRPO from a checkpoint (IL, IWM, SR or the raw model) with the environment's recipe; logs the mean reward per step."
-    recipe = recipe_for(args.env, args.recipe)
-    if args.steps: recipe = replace(recipe, steps=args.steps)
-    if args.lora: recipe = replace(recipe, lora=True)
-    if args.envs: recipe = replace(recipe, envs=args.envs)
-    if args.threads:
-        import torch; torch.set_num_threads(args.threads)
-    s = grpo(args.model, args.env, args.split, args.out, recipe, limit=args.limit, match=args.match, seed=args.seed)
-    print(f"reward={s['last_reward']}")
-
-def add_grpo_cli(subparsers):
-    "Add `early-exp grpo` to the command line's subparsers."
-    q = subparsers.add_parser('grpo', help=cmd_grpo.__doc__)
-    q.add_argument('--env', required=True, help='environment name (see `early-exp envs`)')
-    q.add_argument('--model', default='smollm2', help="the starting policy: a trained model's directory, 'smollm2', 'tiny' or a hub id")
-    q.add_argument('--out', required=True)
-    q.add_argument('--recipe', choices=SCALES, default='mini', help='paper: the published recipe; mini, smoke: smaller for a CPU')
-    q.add_argument('--split', default='train'); q.add_argument('--limit', type=int); q.add_argument('--match', help='regex on task ids')
-    q.add_argument('--steps', type=int, help="optimizer steps instead of the recipe's")
-    q.add_argument('--envs', type=int, help='environments played at once')
-    q.add_argument('--lora', action='store_true'); q.add_argument('--seed', type=int, default=0)
-    q.add_argument('--threads', type=int, help='torch threads')
-    q.set_defaults(fn=cmd_grpo)
-    return q

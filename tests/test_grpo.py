@@ -6,7 +6,8 @@ import torch
 from early_exp.env import make, EnvError
 from early_exp.models import load_model
 from early_exp.grpo import (recipe_for, grpo, grpo_trainer, read_log, play, trajectory_reward, env_turn_ids,
-                            chat_turn_texts, add_grpo_cli, cmd_grpo, RewardLog)
+                            chat_turn_texts, RewardLog)
+from early_exp.cli import parser
 
 @pytest.fixture(scope='module')
 def bfcl_envs():
@@ -78,7 +79,7 @@ def test_interrupted_run_resumes(tmp_path):
         grpo('tiny', 'bfcl', 'train', tmp_path/'run', recipe_for('bfcl', 'smoke'), limit=2)
 
 def test_cli_handler(tmp_path, capsys):
-    p = argparse.ArgumentParser(); add_grpo_cli(p.add_subparsers(dest='cmd', required=True))
+    p = parser()
     a = p.parse_args(['grpo', '--env', 'bfcl', '--model', 'tiny', '--out', str(tmp_path/'cli'), '--recipe', 'smoke',
                       '--limit', '1', '--steps', '1'])
     a.fn(a)

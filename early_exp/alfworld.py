@@ -368,11 +368,7 @@ def replay(self:ALFWorld, task:str, actions:list, fast:bool=True):
     if not fast: return self._replay_official(task, actions)
     k = self._reusable(task, actions)
     if k is None: self._fresh(task); k = 0
-    t = self._trace
-    del t['steps'][k:]
-    self.task, self.actions, self.last = task, list(actions[:k]), t['steps'][-1][1] if k else None
-    self.observations = [t['obs']] + [st.observation for _, st in t['steps']]
-    for a in actions[k:]: self.step(a)
+    self._replay_trace(task, actions, k)
 
 @patch
 def _replay_official(self:ALFWorld, task:str, actions:list):

@@ -111,6 +111,14 @@ class Env:
         self.reset(task)
         for a in actions: self.step(a)
 
+    def _replay_trace(self, task:str, actions:list, k:int):
+        "Fast replay for envs that keep `_trace` = {'obs', 'steps': [(action, Step)]} since loading `task`: keep its first `k` steps (the first `k` of `actions`), drop the rest, take the remaining actions."
+        t = self._trace
+        del t['steps'][k:]
+        self.task, self.actions, self.last = task, list(actions[:k]), t['steps'][-1][1] if k else None
+        self.observations = [t['obs']] + [st.observation for _, st in t['steps']]
+        for a in actions[k:]: self.step(a)
+
     def close(self): pass
     def __enter__(self): return self
     def __exit__(self, *args): self.close()

@@ -147,7 +147,7 @@ def play(model, tok,            # the policy (in eval mode) and its tokenizer (l
     "Play each of `tasks` with the policy, multi-turn, batched across episodes; the tokens and reward of each."
     import torch
     from tqdm.auto import tqdm
-    from early_exp.models import _decode, cut_at_stop, render
+    from early_exp.models import sample_tokens, cut_at_stop, render
     stop = eval_settings(envs[0])['stop'] if stop is None else stop
     turns, pending, live, out = chat_turn_texts(tok), iter(enumerate(tasks)), [None]*len(envs), [None]*len(tasks)
     bar = tqdm(total=len(tasks), desc='episodes', disable=not progress, file=sys.stderr)
@@ -170,7 +170,7 @@ def play(model, tok,            # the policy (in eval mode) and its tokenizer (l
     while any(live):
         idx = [i for i, l in enumerate(live) if l]
         with torch.no_grad():
-            gens = _decode(model, tok, [live[i][1].prompt_ids + live[i][1].completion_ids for i in idx], 1,
+            gens = sample_tokens(model, tok, [live[i][1].prompt_ids + live[i][1].completion_ids for i in idx], 1,
                            recipe.temperature, recipe.max_new_tokens, stop)
         for i, gen in zip(idx, gens):
             tr, env = live[i][1], envs[i]

@@ -10,7 +10,7 @@ from pathlib import Path
 # %% auto 0
 __all__ = ['STAMP', 'CHATML', 'GGUF_FILE', 'SMOLLM2', 'DEFAULT_MODEL', 'ModelError', 'cache_dir', 'tiny_model',
            'add_generation_markers', 'gguf_path', 'smollm2_cached', 'smollm2_path', 'resolve_model', 'pick_dtype',
-           'load_model', 'render', 'cut_at_stop', 'generate']
+           'load_model', 'render', 'cut_at_stop', 'sample_tokens', 'generate']
 
 # %% ../notebooks/10_models.ipynb 6
 class ModelError(Exception):
@@ -244,7 +244,7 @@ def cut_at_stop(text:str, stop=None)->str:
         if s and s in text: text = text[:text.index(s)]
     return text
 
-def _decode(model, tok, ids:list, rows:int, temperature:float, max_new_tokens:int, stop:list, procs=None)->list:
+def sample_tokens(model, tok, ids:list, rows:int, temperature:float, max_new_tokens:int, stop:list, procs=None)->list:
     "New token ids for each prompt in `ids` (`rows` times each), decoding only the rows still running at each step."
     import torch
     from transformers import DynamicCache
@@ -311,7 +311,7 @@ def generate(model, tok,                # as returned by `load_model`
                    for t, p in zip(chunk, prompts[i:i+batch_size])]
             start = max(len(t) for t in ids)
             procs = LogitsProcessorList(processors(start)) if processors else None
-            gen = _decode(model, tok, ids, k, temperature, max_new_tokens, stop, procs)
+            gen = sample_tokens(model, tok, ids, k, temperature, max_new_tokens, stop, procs)
             done = [cut_at_stop(s, stop) for s in tok.batch_decode(gen, skip_special_tokens=True)]
             out += [done[j*k:(j+1)*k] * (n//k) for j in range(len(chunk))]
     return out

@@ -220,19 +220,27 @@ def modify_pending_order_payment(db, order_id, payment_method_id):
     if 'gift_card' in old: methods[old]['balance'] = round(methods[old]['balance'] + amount, 2)
     return _dump(order)
 
-def modify_pending_order_items(db, order_id, item_ids, new_item_ids, payment_method_id):
+def _swap_checks(db, order_id, status, verb, item_ids, new_item_ids, payment_method_id, what, round_diff=False):
+    "The checks of swapping items (a pending order's, a delivered order's): (order, price difference, payment methods) or an error string."
     order = db.get('orders', order_id)
     if order is None: return "Error: order not found"
-    if order['status'] != 'pending': return "Error: non-pending order cannot be modified"
+    if order['status'] != status: return f"Error: non-{status} order cannot be {verb}"
     for i in item_ids:
         if not _items_exist(order, [i] * item_ids.count(i)): return f"Error: {i} not found"
     if len(item_ids) != len(new_item_ids): return "Error: the number of items to be exchanged should match"
     diff = _price_difference(db, order, item_ids, new_item_ids)
     if isinstance(diff, str): return diff
+    if round_diff: diff = round(diff, 2)
     methods = db.get('users', order['user_id'])['payment_methods']
     if payment_method_id not in methods: return "Error: payment method not found"
     if methods[payment_method_id]['source'] == 'gift_card' and methods[payment_method_id]['balance'] < diff:
-        return "Error: insufficient gift card balance to pay for the new item"
+        return f"Error: insufficient gift card balance to pay for the {what}"
+    return order, diff, methods
+
+def modify_pending_order_items(db, order_id, item_ids, new_item_ids, payment_method_id):
+    checked = _swap_checks(db, order_id, 'pending', 'modified', item_ids, new_item_ids, payment_method_id, 'new item')
+    if isinstance(checked, str): return checked
+    order, diff, methods = checked
     order = db.write('orders', order_id)
     order['payment_history'].append({'transaction_type': 'payment' if diff > 0 else 'refund', 'amount': abs(diff),
                                      'payment_method_id': payment_method_id})
@@ -259,19 +267,9 @@ def return_delivered_order_items(db, order_id, item_ids, payment_method_id):
     return _dump(order)
 
 def exchange_delivered_order_items(db, order_id, item_ids, new_item_ids, payment_method_id):
-    order = db.get('orders', order_id)
-    if order is None: return "Error: order not found"
-    if order['status'] != 'delivered': return "Error: non-delivered order cannot be exchanged"
-    for i in item_ids:
-        if not _items_exist(order, [i] * item_ids.count(i)): return f"Error: {i} not found"
-    if len(item_ids) != len(new_item_ids): return "Error: the number of items to be exchanged should match"
-    diff = _price_difference(db, order, item_ids, new_item_ids)
-    if isinstance(diff, str): return diff
-    diff = round(diff, 2)
-    methods = db.get('users', order['user_id'])['payment_methods']
-    if payment_method_id not in methods: return "Error: payment method not found"
-    if methods[payment_method_id]['source'] == 'gift_card' and methods[payment_method_id]['balance'] < diff:
-        return "Error: insufficient gift card balance to pay for the price difference"
+    checked = _swap_checks(db, order_id, 'delivered', 'exchanged', item_ids, new_item_ids, payment_method_id, 'price difference', round_diff=True)
+    if isinstance(checked, str): return checked
+    order, diff, _ = checked
     order = db.write('orders', order_id)
     order.update({'status': 'exchange requested', 'exchange_items': sorted(item_ids), 'exchange_new_items': sorted(new_item_ids),
                   'exchange_payment_method_id': payment_method_id, 'exchange_price_difference': diff})

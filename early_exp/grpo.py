@@ -31,7 +31,7 @@ class GRPORecipe:
     max_steps:int = 50            # actions per episode
     max_new_tokens:int = 512      # tokens per action
     max_context:int = 12_280      # tokens of the whole episode, prompt included
-    micro_batch:int = 8           # episodes per forward/backward pass (gradient accumulation covers the rest)
+    micro_batch:int = 1           # episodes per forward/backward pass (gradient accumulation covers the rest); see below
     envs:int = 8                  # environments played at once during rollouts
     lora:bool = False             # train LoRA adapters instead of all weights
     lora_r:int = 16
@@ -71,7 +71,7 @@ def recipe_for(env_name:str,       # a registered environment
         r = GRPORecipe(max_steps=steps, source='verl-agent examples/grpo_trainer')
     if scale == 'mini':
         r = replace(r, group_size=4, tasks_per_step=2, steps=20, max_steps=min(r.max_steps, 15), max_new_tokens=min(r.max_new_tokens, 48),
-                    max_context=min(r.max_context, 8192), micro_batch=4, envs=4, save_steps=5, source=r.source + ' (mini)')
+                    max_context=min(r.max_context, 8192), micro_batch=1, envs=4, save_steps=5, source=r.source + ' (mini)')
     elif scale == 'smoke':
         r = replace(r, group_size=2, tasks_per_step=1, steps=2, max_steps=min(r.max_steps, 3), max_new_tokens=min(r.max_new_tokens, 16),
                     max_context=min(r.max_context, 8192), micro_batch=2, envs=2, save_steps=1, source=r.source + ' (smoke)')

@@ -163,7 +163,10 @@ def plot_figure3(df:pd.DataFrame, path=None):
         for j, stage in enumerate(['before', 'after']):
             for i, m in enumerate(inits):
                 r = g[(g.init == m) & (g.stage == stage)]
-                if len(r): ax.bar(i-0.2+0.4*j, r.value.iloc[0], 0.4, color=f"C{j}", label=stage if i == 0 else None)
+                if len(r):
+                    v = r.value.iloc[0]
+                    ax.bar(i-0.2+0.4*j, v, 0.4, color=f"C{j}", label=stage if i == 0 else None)
+                    ax.text(i-0.2+0.4*j, v+1, f"{v:.0f}", ha='center', va='bottom', fontsize=5)   # a 0 is a value, not a gap
                 else: ax.text(i-0.2+0.4*j, 1, 'missing', rotation=90, ha='center', va='bottom', fontsize=6, color='grey')
         ax.set_xticks(range(4)); ax.set_xticklabels(inits); ax.set_ylim(0, 100)
         ax.set_title(f"{src}: {env}\n{model}", fontsize=7)

@@ -10,8 +10,8 @@ from .env import ENVS, EnvError, make, missing
 from .models import ModelError
 
 # %% auto 0
-__all__ = ['cmd_envs', 'cmd_tasks', 'cmd_play', 'cmd_expert', 'cmd_reflect', 'cmd_star', 'cmd_train', 'cmd_eval', 'cmd_rollout',
-           'cmd_replicate', 'cmd_grpo', 'parser', 'main']
+__all__ = ['SCALES', 'cmd_envs', 'cmd_tasks', 'cmd_play', 'cmd_expert', 'cmd_reflect', 'cmd_star', 'cmd_train', 'cmd_eval',
+           'cmd_rollout', 'cmd_replicate', 'cmd_grpo', 'parser', 'main']
 
 # %% ../notebooks/20_cli.ipynb 5
 def cmd_envs(args):
@@ -129,6 +129,8 @@ def _store_of(args)->Path:
     return Path(expand(load_grid(args.grid), args.scale, args.runs)[0].runs)/'results'
 
 # %% ../notebooks/20_cli.ipynb 6
+SCALES = ('smoke', 'mini', 'paper')   # grid scales and GRPO recipes alike (`experiments.SCALES`, `grpo.SCALES`)
+
 def parser()->argparse.ArgumentParser:
     "The `early-exp` argument parser."
     p = argparse.ArgumentParser('early-exp', description='Agent Learning via Early Experience: runnable pipeline.')
@@ -178,7 +180,7 @@ def parser()->argparse.ArgumentParser:
     q.set_defaults(fn=cmd_eval)
     q = sub.add_parser('replicate', help=cmd_replicate.__doc__)
     q.add_argument('--grid', required=True, help='grid file (TOML), e.g. grids/mini.toml')
-    q.add_argument('--scale', default='mini', choices=['smoke', 'mini', 'paper'])
+    q.add_argument('--scale', default='mini', choices=SCALES)
     q.add_argument('--runs', help='grid directory (default runs/<name>-<scale>)')
     q.add_argument('--only', help='only experiments whose label matches this regex')
     q.add_argument('--dry-run', action='store_true', help='list the experiments and their status')
@@ -188,7 +190,7 @@ def parser()->argparse.ArgumentParser:
     q.add_argument('--env', required=True, help='environment name (see `early-exp envs`)')
     q.add_argument('--model', default='smollm2', help="the starting policy: a trained model's directory, 'smollm2', 'tiny' or a hub id")
     q.add_argument('--out', required=True)
-    q.add_argument('--recipe', choices=['paper', 'mini', 'smoke'], default='mini', help='paper: the published recipe; mini, smoke: smaller for a CPU')
+    q.add_argument('--recipe', choices=SCALES, default='mini', help='paper: the published recipe; mini, smoke: smaller for a CPU')
     q.add_argument('--split', default='train'); q.add_argument('--limit', type=int); q.add_argument('--match', help='regex on task ids')
     q.add_argument('--steps', type=int, help="optimizer steps instead of the recipe's")
     q.add_argument('--envs', type=int, help='environments played at once')
